@@ -1,0 +1,1 @@
+"""ChunkTune core: pure Python (no streamlit). See `python -m core --help`."""
