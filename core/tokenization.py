@@ -1,0 +1,206 @@
+"""Tokenize a corpus once, keeping every token's character span.
+
+Everything downstream (the four strategies, the text view, the exports) is index arithmetic over the arrays
+built here, so moving a slider never re-tokenizes.
+
+Speed: one huge string is tokenized on one core, and the Rust tokenizer tracks alignments over the whole
+string. Cutting the text into pieces where the pre-tokenizer splits anyway and encoding them as a batch uses
+every core and gives the same ids; `encode_parallel` checks that claim for the tokenizer at hand on a probe
+before relying on it, and falls back to one call when it does not hold.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from core.documents import Document
+
+DOC_SEPARATOR = "\n\n"  # between documents in `TokenizedCorpus.text`; no token covers it
+PIECE_CHARS = 16_384  # target size of the pieces encoded in parallel
+# A safe cut: just after a newline, before a character that is not whitespace. GPT-2 style byte-level
+# pre-tokenizers always split there ("\n" and the next word are separate pre-tokens).
+_LINE_START = re.compile(r"(?<=\n)(?=\S)")
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class SpecialTokens:
+    """What the tokenizer's post-processor adds around one sequence, and the ids the strategies need."""
+
+    prefix: tuple[int, ...]  # e.g. (BOS,) for Llama-2, () for SmolLM2
+    suffix: tuple[int, ...]  # e.g. (EOS,) for some models
+    eos_id: int | None  # joins documents in the blocks strategy
+    pad_id: int | None  # fills the last block when the remainder is padded
+
+    @property
+    def count(self) -> int:
+        return len(self.prefix) + len(self.suffix)
+
+
+@dataclass(frozen=True, eq=False)
+class TokenizedCorpus:
+    """Documents tokenized separately, laid end to end.
+
+    Shapes: ids [n], offsets [n, 2] (char spans into `text`), doc_token_starts [d + 1], doc_char_starts [d + 1].
+    Document j owns tokens doc_token_starts[j]:doc_token_starts[j+1] and characters
+    doc_char_starts[j]:doc_char_starts[j] + len(document j); DOC_SEPARATOR lies between documents.
+    """
+
+    text: str
+    ids: np.ndarray
+    offsets: np.ndarray
+    doc_token_starts: np.ndarray
+    doc_char_starts: np.ndarray
+    names: tuple[str, ...]
+    special: SpecialTokens
+    tokenizer_name: str = ""
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def num_tokens(self) -> int:
+        return int(self.ids.shape[0])
+
+    @property
+    def num_docs(self) -> int:
+        return len(self.names)
+
+    def doc_bounds(self, j: int) -> tuple[int, int]:
+        return int(self.doc_token_starts[j]), int(self.doc_token_starts[j + 1])
+
+    @cached_property
+    def token_doc(self) -> np.ndarray:
+        """[n] index of the document each token belongs to."""
+        lengths = np.diff(self.doc_token_starts)
+        return np.repeat(np.arange(self.num_docs, dtype=np.int32), lengths)
+
+    def char_span(self, token_start: int, token_end: int) -> tuple[int, int]:
+        """The exact characters of tokens [token_start, token_end): first token's start to last token's end."""
+        if token_end <= token_start:
+            return 0, 0
+        return int(self.offsets[token_start, 0]), int(self.offsets[token_end - 1, 1])
+
+
+def special_tokens_of(tokenizer: Any) -> SpecialTokens:
+    # The post-processor's own output for a one-word text: special tokens are flagged in the mask.
+    encoding = _plain_backend(tokenizer).encode("a", add_special_tokens=True)
+    mask, ids = encoding.special_tokens_mask, encoding.ids
+    first_content = mask.index(0) if 0 in mask else len(mask)
+    last_content = len(mask) - 1 - mask[::-1].index(0) if 0 in mask else len(mask) - 1
+    return SpecialTokens(
+        prefix=tuple(ids[:first_content]),
+        suffix=tuple(ids[last_content + 1 :]),
+        eos_id=tokenizer.eos_token_id,
+        pad_id=_pad_id(tokenizer),
+    )
+
+
+def _pad_id(tokenizer: Any) -> int | None:
+    if tokenizer.pad_token_id is not None:
+        return int(tokenizer.pad_token_id)
+    return None if tokenizer.eos_token_id is None else int(tokenizer.eos_token_id)
+
+
+def _plain_backend(tokenizer: Any) -> Any:
+    """A copy of the Rust tokenizer with no truncation or padding left over from earlier calls."""
+    from tokenizers import Tokenizer
+
+    backend = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+    backend.no_truncation()
+    backend.no_padding()
+    return backend
+
+
+def cut_points(text: str, piece_chars: int = PIECE_CHARS) -> list[int]:
+    """Cut positions (after a newline, before non-space) roughly every `piece_chars`; includes 0 and len."""
+    cuts = [0]
+    position = piece_chars
+    while position < len(text):
+        match = _LINE_START.search(text, position)
+        if match is None:
+            break
+        cuts.append(match.start())
+        position = match.start() + piece_chars
+    cuts.append(len(text))
+    return cuts
+
+
+def _encode_pieces(backend: Any, text: str, cuts: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    pieces = [text[a:b] for a, b in itertools.pairwise(cuts)]
+    encodings = backend.encode_batch(pieces, add_special_tokens=False)
+    ids = np.fromiter((i for e in encodings for i in e.ids), dtype=np.int32)
+    offsets = np.array([o for e in encodings for o in e.offsets], dtype=np.int32).reshape(-1, 2)
+    shifts = np.repeat(np.asarray(cuts[:-1], dtype=np.int32), [len(e.ids) for e in encodings])
+    return ids, offsets + shifts[:, None]
+
+
+def _encode_whole(backend: Any, text: str) -> tuple[np.ndarray, np.ndarray]:
+    encoding = backend.encode(text, add_special_tokens=False)
+    return (
+        np.asarray(encoding.ids, dtype=np.int32),
+        np.asarray(encoding.offsets, dtype=np.int32).reshape(-1, 2),
+    )
+
+
+def pieces_are_exact(backend: Any, probe: str) -> bool:
+    """Whether cutting at line starts leaves this tokenizer's ids unchanged (checked on `probe`)."""
+    cuts = cut_points(probe, piece_chars=256)
+    if len(cuts) <= 2:
+        return True
+    whole_ids, whole_offsets = _encode_whole(backend, probe)
+    ids, offsets = _encode_pieces(backend, probe, cuts)
+    return np.array_equal(ids, whole_ids) and np.array_equal(offsets, whole_offsets)
+
+
+_PROBE = (
+    "Chapter 1\nThe quick brown fox, it's said, jumps over 1,234 lazy dogs.\n\n  Indented line.\n"
+    "Ünïcödé — “quotes” and emoji 🙂 here.\n\tTabbed\nLast line with trailing spaces   \nEnd.\n" * 8
+)
+
+
+def encode_parallel(tokenizer: Any, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """(ids [n], offsets [n, 2]) for `text`, without special tokens; identical to one `tokenizer(text)` call."""
+    backend = _plain_backend(tokenizer)
+    if len(text) > 2 * PIECE_CHARS and pieces_are_exact(backend, _PROBE + text[:20_000]):
+        return _encode_pieces(backend, text, cut_points(text))
+    return _encode_whole(backend, text)
+
+
+def tokenize_corpus(
+    tokenizer: Any, documents: Sequence[Document], progress: Progress | None = None
+) -> TokenizedCorpus:
+    """Tokenize each document separately (they stay separate) and lay them end to end."""
+    if not documents:
+        raise ValueError("No documents to tokenize: add a file, paste text, or use the sample.")
+    ids_parts, offset_parts, token_starts, char_starts = [], [], [0], []
+    char_base = 0
+    total_chars = sum(len(d.text) for d in documents)
+    for index, document in enumerate(documents):
+        if progress:
+            progress(char_base / max(1, total_chars), f"Tokenizing {document.name}")
+        ids, offsets = encode_parallel(tokenizer, document.text)
+        ids_parts.append(ids)
+        offset_parts.append(offsets + char_base)
+        token_starts.append(token_starts[-1] + len(ids))
+        char_starts.append(char_base)
+        char_base += len(document.text) + (len(DOC_SEPARATOR) if index < len(documents) - 1 else 0)
+    char_starts.append(char_base)
+    if progress:
+        progress(1.0, "Tokenized")
+    return TokenizedCorpus(
+        text=DOC_SEPARATOR.join(d.text for d in documents),
+        ids=np.concatenate(ids_parts) if ids_parts else np.zeros(0, np.int32),
+        offsets=np.concatenate(offset_parts) if offset_parts else np.zeros((0, 2), np.int32),
+        doc_token_starts=np.asarray(token_starts, dtype=np.int64),
+        doc_char_starts=np.asarray(char_starts, dtype=np.int64),
+        names=tuple(d.name for d in documents),
+        special=special_tokens_of(tokenizer),
+        tokenizer_name=str(getattr(tokenizer, "name_or_path", "")),
+    )
