@@ -62,11 +62,8 @@ def compute_cut_levels(corpus: TokenizedCorpus) -> np.ndarray:
     positions[n] = len(text)
 
     word_starts, word_ends = _spans(_WORD_RUN, text)
-    # Mid-word: strictly inside a run of word characters.
-    k = np.searchsorted(word_starts, positions, side="right") - 1
-    mid_word = (
-        (k >= 0) & (positions > word_starts[np.maximum(k, 0)]) & (positions < word_ends[np.maximum(k, 0)])
-    )
+    # Mid-word: strictly inside a run of word characters, i.e. in the closed zone [start + 1, end - 1].
+    mid_word = _in_zones(positions, word_starts + 1, word_ends - 1)
     levels = np.where(mid_word, WORD_CUT, WORD).astype(np.int8)
 
     sentence_ends = np.asarray([m.end() for m in _SENTENCE_END.finditer(text)], dtype=np.int64)

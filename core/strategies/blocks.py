@@ -57,7 +57,12 @@ class Blocks(Strategy):
         short = total % width
         if short and params.remainder == "drop":
             block_starts, block_ends = block_starts[:-1], block_ends[:-1]
-            notes.append(f"The last {short} tokens (a partial block) are dropped.")
+            notes.append(
+                f"The last {short} tokens (a partial block) are dropped."
+                if total > width
+                else f"The whole stream ({total} tokens) is shorter than one block of {width}: with remainder "
+                "'drop' nothing is trained. Choose keep or pad, or a smaller window."
+            )
         elif short and params.remainder == "pad":
             notes.append(
                 f"The last block holds {short} tokens and is padded with {width - short} pad tokens."
