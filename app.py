@@ -1,14 +1,23 @@
 """ChunkTune: `streamlit run app.py` (or `make run`). Builds the navigation over pages/."""
 
+from pathlib import Path
+
 import streamlit as st
 
 st.set_page_config(page_title="ChunkTune", page_icon="✂️", layout="wide")
 
+HERE = Path(__file__).parent
 PAGES = [
-    st.Page("pages/1_Split.py", title="Split", icon="✂️", url_path="split", default=True),
-    st.Page("pages/2_Estimate.py", title="Estimate", icon="🧮", url_path="estimate"),
-    st.Page("pages/3_Train.py", title="Train", icon="📉", url_path="train"),
-    st.Page("pages/4_Guide.py", title="Guide", icon="📖", url_path="guide"),
+    ("pages/1_Split.py", "Split", "✂️", "split"),
+    ("pages/2_Estimate.py", "Estimate", "🧮", "estimate"),
+    ("pages/3_Train.py", "Train", "📉", "train"),
+    ("pages/4_Guide.py", "Guide", "📖", "guide"),
 ]
 
-st.navigation(PAGES).run()
+st.navigation(
+    [
+        st.Page(path, title=title, icon=icon, url_path=url, default=url == "split")
+        for path, title, icon, url in PAGES
+        if (HERE / path).is_file()
+    ]
+).run()

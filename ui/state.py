@@ -28,7 +28,7 @@ def documents() -> list[Document]:
 
 def set_documents(new: list[Document]) -> None:
     st.session_state["documents"] = new
-    st.session_state.pop("selected_chunk", None)
+    st.session_state.pop("example_number", None)
 
 
 def documents_key(docs: list[Document]) -> str:
@@ -58,7 +58,6 @@ def cached_tokenizer(spec: str, trust: bool) -> Any:
 @st.cache_resource(show_spinner=False)
 def cached_context_length(spec: str) -> int:
     return model_context_length(spec)
-
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

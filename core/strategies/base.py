@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -104,12 +105,12 @@ class SplitResult:
     def num_tokens(self) -> np.ndarray:
         return self.content_tokens + self.extra_tokens
 
-    @property
+    @cached_property
     def char_start(self) -> np.ndarray:
         starts = self.corpus.offsets[np.minimum(self.token_start, max(self.corpus.num_tokens - 1, 0)), 0]
         return np.where(self.content_tokens > 0, starts, 0)
 
-    @property
+    @cached_property
     def char_end(self) -> np.ndarray:
         ends = self.corpus.offsets[np.maximum(self.token_end - 1, 0), 1]
         return np.where(self.content_tokens > 0, ends, 0)
