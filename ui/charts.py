@@ -49,8 +49,8 @@ def overview_strip(view: Overview, selected: int | None = None) -> go.Figure:
                 line_color="#111827",
             )
     figure.update_layout(
-        height=90,
-        margin=dict(l=0, r=0, t=0, b=20),
+        height=100,
+        margin=dict(l=0, r=0, t=0, b=30),
         yaxis=dict(visible=False),
         xaxis=dict(title=None, tickformat=",d", ticksuffix=" ch"),
     )

@@ -10,6 +10,7 @@ from core.chunk_map import Segment
 from core.strategies import SplitResult
 
 PALETTE = ("#dbeafe", "#fef3c7")  # even / odd example
+SELECTED = ("#93c5fd", "#fcd34d")  # the example being inspected, stronger
 OVERLAP = "#c4b5fd"
 CONTEXT = "repeating-linear-gradient(45deg,#e9d5ff,#e9d5ff 4px,#f5f3ff 4px,#f5f3ff 8px)"
 
@@ -21,7 +22,6 @@ border:1px solid #e5e7eb;border-radius:0.4rem;background:#fff;color:#111827}
 .ct-drop{color:#9ca3af;text-decoration:line-through;background:#f3f4f6}
 .ct-mark{display:inline-block;font-size:0.68rem;font-weight:700;color:#fff;background:#2563eb;
 border-radius:0.25rem;padding:0 0.25rem;margin:0 0.15rem;user-select:none}
-.ct-sel{outline:2px solid #2563eb}
 .ct-more{color:#6b7280;font-style:italic}
 </style>
 """
@@ -46,7 +46,8 @@ def _style(segment: Segment, selected: int) -> str:
     elif len(segment.chunks) > 1:
         background = OVERLAP
     else:
-        background = PALETTE[segment.chunks[0] % 2]
+        index = segment.chunks[0]
+        background = (SELECTED if index == selected else PALETTE)[index % 2]
     return f"background:{background}"
 
 
@@ -61,11 +62,7 @@ def render_page(result: SplitResult, segments: list[Segment], selected: int, lo:
         if segment.char_start in starts:
             i = starts[segment.char_start]
             out.append(f'<span class="ct-mark" title="example #{i + 1} starts">#{i + 1}</span>')
-        classes = (
-            "ct-drop"
-            if not segment.chunks
-            else ("ct-sel" if selected in segment.chunks and len(segment.chunks) == 1 else "")
-        )
+        classes = "" if segment.chunks else "ct-drop"
         body = html.escape(text[segment.char_start : segment.char_end])
         title = html.escape(_describe(result, segment), quote=True)
         out.append(
