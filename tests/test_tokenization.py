@@ -21,12 +21,18 @@ def _single_call(tokenizer, text: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_cut_points_fall_after_a_newline_before_text():
-    text = "line one\nline two\n\n  indented\nlast\n" * 200
+    text = "line one\nline two\n\nparagraph\n\n  indented\nlast\n" * 200
     cuts = cut_points(text, piece_chars=100)
     assert cuts[0] == 0 and cuts[-1] == len(text)
     assert len(cuts) > 10
     for cut in cuts[1:-1]:
-        assert text[cut - 1] == "\n" and not text[cut].isspace()
+        assert text[cut - 1] == "\n" and not text[cut - 2].isspace() and not text[cut].isspace()
+
+
+def test_the_parallel_path_is_taken_for_the_default_tokenizer(tokenizer):
+    from core.tokenization import _PROBE, _plain_backend, pieces_are_exact
+
+    assert pieces_are_exact(_plain_backend(tokenizer), _PROBE)
 
 
 def test_parallel_equals_single_call_on_mixed_text(tokenizer):
