@@ -4,14 +4,14 @@ from pathlib import Path
 
 import streamlit as st
 
-st.set_page_config(page_title="ChunkTune", page_icon="✂️", layout="wide")
+st.set_page_config(page_title="ChunkTune", page_icon=":material/content_cut:", layout="wide")
 
 HERE = Path(__file__).parent
 PAGES = [
-    ("pages/1_Split.py", "Split", "✂️", "split"),
-    ("pages/2_Estimate.py", "Estimate", "🧮", "estimate"),
-    ("pages/3_Train.py", "Train", "📉", "train"),
-    ("pages/4_Guide.py", "Guide", "📖", "guide"),
+    ("pages/1_Split.py", "Split", ":material/content_cut:", "split"),
+    ("pages/2_Estimate.py", "Estimate", ":material/calculate:", "estimate"),
+    ("pages/3_Train.py", "Train", ":material/show_chart:", "train"),
+    ("pages/4_Guide.py", "Guide", ":material/menu_book:", "guide"),
 ]
 
 st.navigation(

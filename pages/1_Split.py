@@ -14,7 +14,7 @@ from ui import state
 from ui.charts import comparison_frame, overview_strip, token_histogram
 from ui.text_view import render_page
 
-st.title("✂️ Split")
+st.title("Split")
 st.caption(
     "How a long document becomes training examples. Tokenized once; every control below re-splits instantly."
 )
@@ -81,7 +81,7 @@ with st.sidebar:
         st.session_state.pop("split_params", None)
 
 if error := st.session_state.get("document_error"):
-    st.error(error, icon="📄")
+    st.error(error, icon=":material/description:")
 
 docs = state.documents()
 try:
@@ -90,7 +90,7 @@ try:
         context_length = state.cached_context_length(state.model_spec())
     corpus = state.corpus(docs)
 except ModelLoadError as error:
-    st.error(str(error), icon="🧩")
+    st.error(str(error), icon=":material/error:")
     st.info("Type `default` in the sidebar's model box to go back to the built-in model.")
     st.stop()
 
@@ -204,7 +204,7 @@ metrics[5].metric(
 )
 metrics[6].metric("Steps / epoch", f"{stats['steps_per_epoch']:,}")
 for note in result.notes:
-    st.caption(f"ℹ️ {note}")
+    st.caption(f":material/info: {note}")
 if stats["examples"] == 0:
     st.warning("This split yields no examples. Change the remainder, the window or the documents.")
     st.stop()

@@ -10,7 +10,7 @@ from core.models import ModelLoadError, display_name
 from core.strategies import SplitError
 from ui import state
 
-st.title("📖 Guide")
+st.title("Guide")
 st.caption(
     "Context windows and the four strategies, explained with your own document: the boxes hold figures "
     "computed live from the documents and model chosen on the Split page."
@@ -39,11 +39,11 @@ guide = sample_document().text
 for heading, body in sections(guide):
     st.markdown(body)
     if figures and heading in figures.by_heading:
-        st.info(figures.by_heading[heading], icon="📊")
+        st.info(figures.by_heading[heading], icon=":material/insights:")
     if heading == "The hackathon story" and st.button(
         "Open the hackathon preset on the Estimate page", type="primary", key="hackathon"
     ):
         st.switch_page("pages/2_Estimate.py", query_params={"preset": "hackathon"})
     if heading in LINKS:
         page, label = LINKS[heading]
-        st.page_link(page, label=label, icon="➡️")
+        st.page_link(page, label=label, icon=":material/arrow_forward:")
