@@ -176,7 +176,12 @@ def prepare_for_training(model: Any, plan: TrainingPlan) -> tuple[Any, Any]:
     if plan.method == "qlora":
         raise EstimateError("QLoRA runs only on CUDA with bitsandbytes; it cannot be measured here.")
     if plan.grad_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        # transformers 5 renamed it; non-reentrant checkpointing needs no input gradients for LoRA.
+        enable = getattr(model, "activation_checkpointing_enable", None)
+        if enable is not None:
+            enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if plan.method == "lora":
         import peft
 
