@@ -53,7 +53,9 @@ def overview(result: SplitResult, bins: int = 600) -> Overview:
     # A bin with no token start (inside one long token) takes its covering chunk's coverage.
     empty = tokens_in_bin == 0
     mean[empty & (chunk >= 0)] = 1.0
-    category = np.where(chunk < 0, DROPPED, np.where(chunk % 2 == 0, EVEN, ODD))
+    # Alternate colours only while examples are wider than a few bins; past that they would alias into noise.
+    alternate = len(result) <= bins // 4
+    category = np.where(chunk < 0, DROPPED, np.where((chunk % 2 == 1) & alternate, ODD, EVEN))
     category = np.where((mean >= 1.5) & (chunk >= 0), REPEATED, category)
     return Overview(char_edges=edges, mean_coverage=mean, chunk_at_center=chunk, category=category)
 

@@ -280,7 +280,7 @@ with histogram_tab:
     st.plotly_chart(token_histogram(result), config={"displayModeBar": False}, key="histogram")
 
 with compare_tab:
-    st.dataframe(comparison_frame(summary), width="stretch")
+    st.table(comparison_frame(summary))
     st.caption(f"All four strategies on the same {corpus.num_tokens:,} tokens at W = {params.window:,}.")
 
 with export_tab:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -81,10 +82,23 @@ class Watch:
     """Console errors and Streamlit exception boxes seen during the journey."""
 
     console_errors: list[str] = field(default_factory=list)
+    failed_urls: list[str] = field(default_factory=list)
 
     def attach(self, page) -> None:
         page.on("console", lambda message: self._console(message))
         page.on("pageerror", lambda error: self.console_errors.append(f"page error: {error}"))
+        page.on("response", lambda response: self._response(response))
+
+    def _response(self, response) -> None:
+        if response.status >= 400:
+            self.failed_urls.append(response.url)
+
+    def benign(self, error: str) -> bool:
+        """Streamlit's own probe: on a deep link (/train) the frontend first asks /train/_stcore/health and
+        /train/_stcore/host-config (404) before it finds the server root. Nothing else is excused."""
+        if not error.startswith("Failed to load resource"):
+            return False
+        return all(re.search(r"/[^/]+/_stcore/(health|host-config)$", url) for url in self.failed_urls)
 
     def _console(self, message) -> None:
         if message.type == "error":
@@ -92,15 +106,17 @@ class Watch:
 
 
 def settle(page, timeout: float = 120.0) -> None:
-    """Wait until Streamlit has finished the current rerun (the running indicator is gone twice in a row)."""
+    """Wait until Streamlit has finished the current script run: the app root reports
+    data-test-script-state="notRunning" on several checks in a row (a rerun may start a moment after a click)."""
     deadline = time.monotonic() + timeout
     quiet = 0
+    time.sleep(0.3)
     while time.monotonic() < deadline:
-        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
-        quiet = 0 if running else quiet + 1
+        state = page.locator('[data-testid="stApp"]').first.get_attribute("data-test-script-state")
+        quiet = quiet + 1 if state == "notRunning" else 0
         if quiet >= 3:
             return
-        time.sleep(0.3)
+        time.sleep(0.2)
     raise TimeoutError("the app kept running for too long")
 
 
