@@ -40,29 +40,34 @@ def main() -> int:
 
     torch.set_num_threads(max(1, min(4, torch.get_num_threads())))
 
-    print("CPU: estimate vs measured peak of live tensor memory (2 training steps each)")
-    print(f"{'case':52s} {'estimate':>11s} {'measured':>11s} {'error':>8s}  peak moment (estimate)")
     cases = CPU_CASES + (() if args.fast else DEFAULT_MODEL_CASES)
-    cpu_pairs = []
-    for case in cases:
-        start = time.perf_counter()
-        try:
-            pair = measure_cpu_case(case)
-        except Exception as error:  # the default model may be missing on a fresh machine
-            print(f"{case.name:52s} skipped: {error}")
-            continue
-        cpu_pairs.append(pair)
+    for device in ["cpu"] + (["cuda"] if torch.cuda.is_available() else []):
+        counter = "torch.cuda.max_memory_allocated" if device == "cuda" else "profiler memory events"
         print(
-            f"{pair.name:52s} {pair.estimated / MIB:8.1f} MiB {pair.measured / MIB:8.1f} MiB {pair.error:+8.1%}  "
-            f"{pair.peak_moment} ({time.perf_counter() - start:.1f} s)"
+            f"{device.upper()}: estimate vs measured peak of live tensor memory (2 training steps each; {counter})"
         )
-    print(
-        f"CPU: {len(cpu_pairs)} pairs, median |error| {median_absolute_error(cpu_pairs):.1%}, "
-        f"worst {max(abs(p.error) for p in cpu_pairs):.1%}"
-    )
+        print(f"{'case':52s} {'estimate':>11s} {'measured':>11s} {'error':>8s}  peak moment (estimate)")
+        pairs = []
+        for case in cases:
+            start = time.perf_counter()
+            try:
+                pair = measure_cpu_case(case, device)
+            except Exception as error:  # the default model may be missing on a fresh machine
+                print(f"{case.name:52s} skipped: {error}")
+                continue
+            pairs.append(pair)
+            print(
+                f"{pair.name:52s} {pair.estimated / MIB:8.1f} MiB {pair.measured / MIB:8.1f} MiB "
+                f"{pair.error:+8.1%}  {pair.peak_moment} ({time.perf_counter() - start:.1f} s)"
+            )
+        if pairs:
+            print(
+                f"{device.upper()}: {len(pairs)} pairs, median |error| {median_absolute_error(pairs):.1%}, "
+                f"worst {max(abs(p.error) for p in pairs):.1%}\n"
+            )
 
     table = load_published()
-    print("\nPublished GPU runs: estimate vs reported peak (counter as the source reports it)")
+    print("Published GPU runs: estimate vs reported peak (counter as the source reports it)")
     print(
         f"{'run':32s} {'counter':10s} {'estimate':>10s} {'reported':>10s} {'error':>8s}  peak moment (estimate)"
     )

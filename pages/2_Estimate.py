@@ -99,16 +99,22 @@ if st.query_params.get("preset") == HACKATHON.name and st.session_state.get("est
 summary = st.session_state.get("split_summary")
 preset_active = st.session_state.get("est_preset") == HACKATHON.name
 if preset_active:
-    ratio = DEFAULT_CHARS_PER_TOKEN
-    if summary and summary.get("num_tokens"):
-        ratio = summary["num_chars"] / summary["num_tokens"]
+    measured = summary and summary.get("num_tokens")
+    ratio = st.number_input(
+        "Characters per token",
+        min_value=0.5,
+        max_value=20.0,
+        step=0.1,
+        value=float(summary["num_chars"] / summary["num_tokens"]) if measured else DEFAULT_CHARS_PER_TOKEN,
+        help="From the document loaded on the Split page when there is one; edit to enter your own.",
+    )
     st.info(
         f"**Hackathon preset.** {HACKATHON.story} Token count: {HACKATHON.text_chars:,} characters at "
-        f"{ratio:.2f} characters per token "
+        f"{ratio:.2f} characters per token = {corpus_tokens(HACKATHON.text_chars, ratio):,} tokens "
         + (
             "(the loaded document's ratio)."
-            if summary
-            else "(typical for English; load a document for its own ratio)."
+            if measured
+            else "(typical for English with a GPT-2-style BPE; load a document for its own ratio)."
         )
     )
     summary = blocks_summary(
@@ -296,6 +302,23 @@ if path:
     )
 
 fixes = single_fixes(arch, plan, gpu)
+st.markdown("**The effect of each change on its own:**")
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "change": fix.change,
+                "nvidia-smi GiB": round(fix.needed_bytes / GIB, 2),
+                "saves GiB": round((estimate.reserved_bytes - fix.needed_bytes) / GIB, 2),
+                "fits": fix.fits,
+                "cost": fix.cost,
+            }
+            for fix in fixes
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+)
 st.plotly_chart(fix_bars(estimate, fixes, arch, gpu), width="stretch")
 
 # --- per strategy ------------------------------------------------------------------------------------------

@@ -72,3 +72,24 @@ def test_hackathon_button_fills_the_inputs():
     assert not at.exception
     assert at.session_state["est_model"] == "phi-2" and at.session_state["est_batch"] == 8
     assert at.error and "Does not fit" in at.error[0].value
+
+
+def test_any_config_json_and_the_cpu_timing_button(tmp_path):
+    import json
+
+    from core.estimate.validation import WIDE_VOCAB
+
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(WIDE_VOCAB))
+    at = _new().run()
+    at.selectbox[0].select("other: config.json path or cached HF id").run()
+    at.text_input[0].input(str(path)).run()
+    assert not at.exception
+    assert at.session_state["est_model"] == str(path)
+    table = next(frame.value for frame in at.dataframe if "strategy" in frame.value.columns)
+    assert (table["CPU time (this machine)"] == "time a step first").all()
+    next(button for button in at.button if button.label.startswith("Time one training step")).click().run()
+    assert not at.exception
+    table = next(frame.value for frame in at.dataframe if "strategy" in frame.value.columns)
+    assert not (table["CPU time (this machine)"] == "time a step first").any()
+    assert any("one step of" in caption.value for caption in at.caption)

@@ -190,6 +190,7 @@ def prepare_for_training(model: Any, plan: TrainingPlan) -> tuple[Any, Any]:
             r=plan.rank, lora_alpha=plan.alpha, lora_dropout=plan.lora_dropout, target_modules=targets
         )
         model = peft.get_peft_model(model, lora)
+    model.to(plan.device)
     model.train()
     trainable = [p for p in model.parameters() if p.requires_grad]
     if plan.optimizer == "adamw":

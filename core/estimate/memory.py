@@ -23,7 +23,13 @@ from core.estimate.activations import (
     layer_activations,
     loss_buffers,
 )
-from core.estimate.architecture import Architecture, EstimateError, lora_params, resolve_targets
+from core.estimate.architecture import (
+    KNOWN_FAMILIES,
+    Architecture,
+    EstimateError,
+    lora_params,
+    resolve_targets,
+)
 from core.estimate.plan import TrainingPlan
 from core.estimate.terms import Term
 
@@ -199,6 +205,10 @@ def estimate_memory(arch: Architecture, plan: TrainingPlan) -> MemoryEstimate:
         else max((t.in_features * plan.rank for t in targets), default=0)
     )
     step_buffers = _optimizer_step_buffers(arch, plan, trainable // n, largest, grad_dtype)
+    # QLoRA: bitsandbytes dequantizes a 4-bit weight to 16 bits for each matmul, forward and backward.
+    dequantized = (
+        2 * max(t.in_features * t.out_features for t in arch.layer_linears) if plan.method == "qlora" else 0
+    )
     layer_formula = (
         f"L x b*s*{layer.checkpoint.per_token:g} (checkpointed inputs)"
         if plan.grad_checkpointing
@@ -216,12 +226,6 @@ def estimate_memory(arch: Architecture, plan: TrainingPlan) -> MemoryEstimate:
             loss.backward_peak.bytes(b, s),
             f"b*s*V*{loss.backward_peak.per_token / arch.vocab:g} B",
             src.HF_LOSS,
-        ),
-        Term(
-            "temporary buffers",
-            work + copies + gather + buckets + step_buffers,
-            _temp_formula(work, copies, gather, buckets, step_buffers),
-            src.AUTOGRAD,
         ),
     ]
 
@@ -268,28 +272,28 @@ def estimate_memory(arch: Architecture, plan: TrainingPlan) -> MemoryEstimate:
             stored_all + recompute,
             0,
             top_grads,
-            copies + mlp_work + residual_grad,
+            copies + mlp_work + residual_grad + dequantized,
         ),
         moment(
             "backward through the last layer's attention",
             stored_all + recompute - mlp_side,
             0,
             top_grads,
-            copies + attention_work + residual_grad,
+            copies + attention_work + residual_grad + dequantized,
         ),
         moment(
             "backward through the first layer's MLP",
             bottom_stored + recompute,
             0,
             bottom_grads,
-            copies + mlp_work + residual_grad,
+            copies + mlp_work + residual_grad + dequantized,
         ),
         moment(
             "backward through the first layer's attention",
             bottom_stored + recompute - mlp_side,
             0,
             bottom_grads,
-            copies + attention_work + residual_grad,
+            copies + attention_work + residual_grad + dequantized,
         ),
         moment(
             "end of backward (embedding gradient)",
@@ -303,6 +307,14 @@ def estimate_memory(arch: Architecture, plan: TrainingPlan) -> MemoryEstimate:
         moment("optimizer step", 0, 0, grads_all, step_buffers),
     )
     peak = max(moments, key=lambda m: m.total)
+    terms.append(
+        Term(
+            "temporary buffers",
+            max(m.parts["temporary buffers"] for m in moments),
+            _temp_formula(work + dequantized, copies, gather, buckets, step_buffers),
+            src.AUTOGRAD,
+        )
+    )
     reserved = peak.total
     if plan.device == "cuda":
         reserved = int(peak.total * (1 + ALLOCATOR_FRAGMENTATION)) + CUDA_CONTEXT_BYTES
@@ -317,6 +329,11 @@ def estimate_memory(arch: Architecture, plan: TrainingPlan) -> MemoryEstimate:
         ]
     if plan.method == "qlora" and plan.bnb_saves_input:
         notes.append("bitsandbytes < 0.44 kept a copy of every 4-bit matmul input (fixed by PR #1270).")
+    if arch.model_type not in KNOWN_FAMILIES:
+        notes.append(
+            f"model_type '{arch.model_type}' has no activation inventory of its own: its layers are counted "
+            "as Llama blocks of the same sizes (parameters, weights and optimizer states are exact)."
+        )
     if arch.family == "gemma2" and plan.attention == "sdpa":
         notes.append(
             "transformers runs Gemma-2 with flash_attention_2 or eager; 'sdpa' is estimated as flash."

@@ -95,7 +95,7 @@ CPU_CASES: tuple[CpuCase, ...] = (
     ),
 )
 DEFAULT_MODEL_CASES: tuple[CpuCase, ...] = (
-    CpuCase("default model, LoRA q,v, s=256 b=2", None, _cpu(seq_len=256, micro_batch=2)),
+    CpuCase("default model, LoRA q,v, s=128 b=2", None, _cpu(seq_len=128, micro_batch=2)),
     CpuCase("default model, full, s=128", None, _cpu(method="full", seq_len=128)),
 )
 
@@ -114,9 +114,12 @@ class Pair:
         return (self.estimated - self.measured) / self.measured
 
 
-def measure_cpu_case(case: CpuCase) -> Pair:
-    """Train two steps for real on the CPU, measure the allocator's peak, and estimate the same."""
+def measure_cpu_case(case: CpuCase, device: str = "cpu") -> Pair:
+    """Train two steps for real (on the CPU, or the same case on CUDA), measure the allocator's peak
+    (profiler events on CPU, torch.cuda.max_memory_allocated on CUDA), and estimate the same."""
     import torch
+
+    case = CpuCase(case.name, case.config, case.plan.with_(device=device))
 
     from core.estimate.measure import build_training_model, measure_training_peak, prepare_for_training
 
@@ -132,7 +135,7 @@ def measure_cpu_case(case: CpuCase) -> Pair:
     arch = inspect_architecture(source)
     ids = torch.randint(
         0, arch.vocab, (case.plan.micro_batch, case.plan.seq_len), generator=torch.Generator().manual_seed(0)
-    )
+    ).to(device)
     measured = measure_training_peak(model, optimizer, ids, ids.clone(), case.plan)
     estimate = estimate_memory(arch, case.plan)
     return Pair(case.name, estimate.total_bytes, measured.peak_bytes, estimate.peak.name)
