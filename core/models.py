@@ -78,18 +78,18 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _converted(folder: Path) -> bool:
+def is_converted(folder: Path) -> bool:
     return (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
 
 
 def prepare_default_model(progress: Progress | None = None) -> Path:
     """Convert the bundled GGUF to a safetensors folder once; return that folder."""
     target = default_model_dir()
-    if _converted(target):
+    if is_converted(target):
         return target
     say = progress or (lambda message: None)
     with _exclusive(target.parent / f".{DEFAULT_MODEL_NAME}.lock"):
-        if _converted(target):  # another process finished while we waited
+        if is_converted(target):  # another process finished while we waited
             return target
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -129,7 +129,8 @@ def resolve_model_dir(spec: str = DEFAULT_MODEL, progress: Progress | None = Non
                 f"{path} is a folder but holds no config.json or tokenizer.json: point at a model folder."
             )
         return path
-    if path.suffix == ".json" or (os.sep in spec and not path.exists()):
+    looks_like_path = spec.startswith(("/", ".", "~")) or spec.count("/") > 1 or path.suffix == ".json"
+    if looks_like_path:  # a Hub id is "name" or "org/name"
         raise ModelLoadError(f"{spec} does not exist: give a model folder, a Hugging Face id, or 'default'.")
     try:
         from huggingface_hub import snapshot_download

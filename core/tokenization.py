@@ -175,12 +175,27 @@ _PROBE = (
 )
 
 
-def encode_parallel(tokenizer: Any, text: str) -> tuple[np.ndarray, np.ndarray]:
-    """(ids [n], offsets [n, 2]) for `text`, without special tokens; identical to one `tokenizer(text)` call."""
+PIECES_PER_BATCH = 256  # about 1 MB of text per encode_batch call: bounds the Encoding objects alive at once
+
+
+def encode_parallel(
+    tokenizer: Any, text: str, progress: Callable[[float], None] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(ids [n], offsets [n, 2]) for `text`, without special tokens; identical to one `tokenizer(text)` call.
+    `progress(fraction)` is called after each batch of pieces (a 100 MB corpus takes a while)."""
     backend = _plain_backend(tokenizer)
-    if len(text) > 2 * PIECE_CHARS and pieces_are_exact(backend, _PROBE + text[:20_000]):
-        return _encode_pieces(backend, text, cut_points(text))
-    return _encode_whole(backend, text)
+    if len(text) <= 2 * PIECE_CHARS or not pieces_are_exact(backend, _PROBE + text[:20_000]):
+        return _encode_whole(backend, text)
+    cuts = cut_points(text)
+    ids_parts, offset_parts = [], []
+    for first in range(0, len(cuts) - 1, PIECES_PER_BATCH):
+        batch = cuts[first : first + PIECES_PER_BATCH + 1]
+        ids, offsets = _encode_pieces(backend, text, batch)
+        ids_parts.append(ids)
+        offset_parts.append(offsets)
+        if progress:
+            progress(batch[-1] / len(text))
+    return np.concatenate(ids_parts), np.concatenate(offset_parts)
 
 
 def tokenize_corpus(
@@ -195,7 +210,13 @@ def tokenize_corpus(
     for index, document in enumerate(documents):
         if progress:
             progress(char_base / max(1, total_chars), f"Tokenizing {document.name}")
-        ids, offsets = encode_parallel(tokenizer, document.text)
+        base, share = char_base / max(1, total_chars), len(document.text) / max(1, total_chars)
+        report = (
+            (lambda f, b=base, w=share, name=document.name: progress(b + w * f, f"Tokenizing {name}"))
+            if progress
+            else None
+        )
+        ids, offsets = encode_parallel(tokenizer, document.text, report)
         ids_parts.append(ids)
         offset_parts.append(offsets + char_base)
         token_starts.append(token_starts[-1] + len(ids))

@@ -15,7 +15,15 @@ from typing import Any
 import streamlit as st
 
 from core.documents import Document, sample_document
-from core.models import DEFAULT_MODEL, load_tokenizer, model_context_length
+from core.models import (
+    DEFAULT_MODEL,
+    default_model_dir,
+    is_converted,
+    is_default,
+    load_tokenizer,
+    model_context_length,
+    prepare_default_model,
+)
 from core.strategies import STRATEGY_NAMES, SplitParams, split, split_statistics
 from core.tokenization import TokenizedCorpus, tokenize_corpus
 
@@ -50,9 +58,24 @@ def trust_remote_code() -> bool:
     return bool(st.session_state.get("trust_remote_code", False))
 
 
+def ensure_default_model(spec: str) -> None:
+    """The one-time GGUF -> safetensors conversion of the built-in model, with its progress shown."""
+    if not is_default(spec) or is_converted(default_model_dir()):
+        return
+    with st.status("Preparing the built-in model once (about 20 s)…", expanded=True) as status:
+        prepare_default_model(progress=status.write)
+        status.update(label="Built-in model ready", state="complete", expanded=False)
+
+
 @st.cache_resource(show_spinner=False)
-def cached_tokenizer(spec: str, trust: bool) -> Any:
+def _tokenizer(spec: str, trust: bool) -> Any:
     return load_tokenizer(spec, trust)
+
+
+def cached_tokenizer(spec: str, trust: bool) -> Any:
+    """The tokenizer, loaded once per process; the built-in model is converted first if it never was."""
+    ensure_default_model(spec)
+    return _tokenizer(spec, trust)
 
 
 @st.cache_resource(show_spinner=False)
