@@ -1,31 +1,37 @@
-"""What to change after an out-of-memory failure, with the estimator's numbers for each change.
+"""What to change after an out-of-memory failure: the estimator's numbers and fixes for this config.
 
-Adapter over core.estimate (owned by the estimate engineer): `load_architecture(spec)`, `TrainingPlan`,
-`estimate_memory(arch, plan).total_bytes`. When the estimator cannot answer (a model it does not know, an
-API change), the same fixes are listed without numbers.
+Adapter over core.estimate (owned by the estimate engineer): the run's TrainConfig becomes a TrainingPlan;
+`estimate_memory` sizes it and `fit.cheapest_fit` lists the changes, cheapest first, that make it fit this
+GPU (`fit.single_fixes` when none is visible, e.g. a simulated failure on a CPU). When the estimator cannot
+answer (a model it cannot read), the usual fixes are listed without numbers.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from core.training.config import TrainConfig
 
 GIB = 2**30
+GENERIC_FIXES = (
+    "a smaller micro-batch with more gradient accumulation (same effective batch)",
+    "gradient checkpointing",
+    "QLoRA (4-bit base weights) on a CUDA GPU",
+    "a shorter window W",
+)
 
 
 def _size(count: int) -> str:
     return f"{count / GIB:.1f} GiB" if count >= GIB else f"{count / 2**20:.0f} MiB"
 
 
-def _plan(config: TrainConfig, gpus: int) -> Any:
+def training_plan(config: TrainConfig, gpus: int = 1) -> Any:
+    """The estimator's TrainingPlan for this config on CUDA GPUs."""
     from core.estimate.plan import TrainingPlan
 
-    dtype = "bf16" if config.dtype == "auto" else config.dtype
     return TrainingPlan(
         method="qlora" if config.qlora else "lora",
-        dtype=dtype,
+        dtype="bf16" if config.dtype == "auto" else config.dtype,
         rank=config.lora_rank,
         alpha=config.lora_alpha,
         lora_dropout=config.lora_dropout,
@@ -39,61 +45,57 @@ def _plan(config: TrainConfig, gpus: int) -> Any:
     )
 
 
-def estimated_peak_bytes(config: TrainConfig, gpus: int = 1) -> int | None:
-    """The estimator's peak GPU memory per device for this config, or None when it cannot tell."""
-    try:
-        from core.estimate.architecture import load_architecture
-        from core.estimate.memory import estimate_memory
+def this_gpu() -> Any | None:
+    """The estimator's Gpu for the visible CUDA device (its real memory size), or None without CUDA."""
+    import torch
 
-        return int(estimate_memory(load_architecture(config.model), _plan(config, gpus)).total_bytes)
-    except Exception:  # the estimator is optional here: any failure means "no number"
+    from core.estimate.hardware import custom_gpu
+
+    if not torch.cuda.is_available():
         return None
-
-
-def memory_fixes(config: TrainConfig) -> list[tuple[str, TrainConfig]]:
-    """Changes that lower peak memory, most effective first in the usual case, each as (description, config)."""
-    fixes: list[tuple[str, TrainConfig]] = []
-    if config.micro_batch > 1:
-        half = max(1, config.micro_batch // 2)
-        fixes.append(
-            (
-                f"micro-batch {half} with gradient accumulation {config.grad_accum * 2} (same effective batch)",
-                replace(config, micro_batch=half, grad_accum=config.grad_accum * 2),
-            )
-        )
-    if not config.gradient_checkpointing:
-        fixes.append(("gradient checkpointing on", replace(config, gradient_checkpointing=True)))
-    if not config.qlora:
-        dtype = "bf16" if config.dtype == "fp32" else config.dtype  # QLoRA computes in 16 bits
-        fixes.append(("QLoRA (4-bit base weights)", replace(config, qlora=True, device="cuda", dtype=dtype)))
-    if config.window >= 256:
-        fixes.append(
-            (
-                f"a window of {config.window // 2} tokens",
-                replace(config, window=config.window // 2, overlap=0),
-            )
-        )
-    return fixes
+    properties = torch.cuda.get_device_properties(torch.cuda.current_device())
+    gpu = custom_gpu(properties.total_memory / GIB)
+    return type(gpu)(
+        properties.name,
+        gpu.memory_mib,
+        gpu.tflops_16bit,
+        gpu.tflops_fp32,
+        torch.cuda.is_bf16_supported(),
+        "this machine",
+    )
 
 
 def out_of_memory_advice(config: TrainConfig, gpus: int = 1) -> str:
-    """One paragraph: the estimate for this config and the fixes, with their estimates when known."""
-    current = estimated_peak_bytes(config, gpus)
-    parts = []
-    for description, variant in memory_fixes(config):
-        estimate = estimated_peak_bytes(variant, gpus)
-        if current is not None and estimate is not None:
-            if estimate < current:
-                parts.append((estimate, f"{description} (≈ {_size(estimate)})"))
+    """One paragraph: the estimate for this config and the changes that would make it fit, with numbers."""
+    try:
+        from core.estimate.architecture import load_architecture
+        from core.estimate.fit import cheapest_fit, single_fixes
+        from core.estimate.hardware import custom_gpu
+        from core.estimate.memory import estimate_memory
+
+        arch = load_architecture(config.model)
+        plan = training_plan(config, gpus)
+        needed = estimate_memory(arch, plan).reserved_bytes
+        gpu = this_gpu()
+        if gpu is not None:
+            fixes = cheapest_fit(arch, plan, gpu)
+            head = f"The estimator puts this run at {_size(needed)} per GPU; the {gpu.name} holds {_size(gpu.memory_bytes)}."
+            if fixes:
+                steps = "; then ".join(
+                    f"{fix.change} (≈ {_size(fix.needed_bytes)}, {fix.cost})" for fix in fixes
+                )
+                return f"{head} Changes that make it fit, cheapest first: {steps}."
         else:
-            parts.append((0, description))
-    if current is not None:
-        parts.sort(key=lambda item: item[0])
-    head = (
-        f"The estimator puts this configuration at about {_size(current)} per GPU."
-        if current is not None
-        else "The estimator could not size this configuration."
-    )
-    if not parts:
+            head = f"The estimator puts this run at {_size(needed)} per GPU."
+        candidates = sorted(single_fixes(arch, plan, gpu or custom_gpu(80)), key=lambda fix: fix.needed_bytes)
+        smaller = [fix for fix in candidates if fix.needed_bytes < needed][:4]
+        if smaller:
+            return (
+                head
+                + " Try: "
+                + "; ".join(f"{fix.change} (≈ {_size(fix.needed_bytes)}, {fix.cost})" for fix in smaller)
+                + "."
+            )
         return head + " Choose a smaller model or a GPU with more memory."
-    return head + " Try: " + "; ".join(text for _, text in parts) + "."
+    except Exception:  # the estimator is optional here: without it, the usual fixes without numbers
+        return "Try: " + "; ".join(GENERIC_FIXES) + "."
