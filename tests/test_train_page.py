@@ -43,7 +43,9 @@ def page(tiny_model, run_id: str | None = None) -> AppTest:  # noqa: F811
 
 
 def texts(at: AppTest) -> str:
-    return " ".join(str(e.value) for kind in ("markdown", "caption", "info", "success", "error") for e in at.get(kind))
+    return " ".join(
+        str(e.value) for kind in ("markdown", "caption", "info", "success", "error") for e in at.get(kind)
+    )
 
 
 def test_without_runs_the_form_says_steps_and_expected_time(runs, tiny_model):  # noqa: F811
@@ -66,7 +68,11 @@ def test_a_running_run_shows_progress_chart_and_stops(runs, tiny_model):  # noqa
     assert at.selectbox(key="run_choice").value == "b-live"
     assert at.query_params["run"] in ("b-live", ["b-live"])
     progress = at.get("progress")[0]
-    assert "step 12 / 30" in progress.proto.text and "tokens/s" in progress.proto.text and "ETA" in progress.proto.text
+    assert (
+        "step 12 / 30" in progress.proto.text
+        and "tokens/s" in progress.proto.text
+        and "ETA" in progress.proto.text
+    )
     assert progress.proto.value == 40
     assert len(at.get("plotly_chart")) >= 2  # the live chart and the overlay of runs
     assert "running" in texts(at)
