@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.estimate.activations import head_activations, layer_activations, loss_buffers
-from core.estimate.architecture import Architecture, EstimateError, load_architecture
+from core.estimate.architecture import Architecture, EstimateError, default_targets, load_architecture
 from core.estimate.catalog import catalog_names
 from core.estimate.charts import breakdown_bars, fix_bars, memory_curve
 from core.estimate.fit import cheapest_fit, largest_micro_batch, largest_seq_len, single_fixes, verdict
@@ -23,7 +23,7 @@ from core.estimate.presets import (
 )
 from core.estimate.throughput import DEFAULT_UTILIZATION, calibrate_cpu, epoch_cost, flops_per_token
 
-st.title("🧮 Estimate")
+st.title("Estimate")
 st.caption(
     "Will it train on your GPU, and how long will it take? Every number below comes from the model's real "
     "config (built on the meta device) and cites its formula; the estimator's error is measured in "
@@ -144,9 +144,12 @@ if preset_active and top[1].button("Leave the preset"):
 if st.session_state.get("est_window_seen") != summary["window"]:
     st.session_state["est_window_seen"] = summary["window"]
     st.session_state["est_seq_len"] = int(summary["window"])
+# The Split page's model, once per model chosen there (the user may pick another one here afterwards).
 spec_from_split = summary.get("model") or "default"
-if "est_model" not in st.session_state:
+if not preset_active and st.session_state.get("est_model_seen") != spec_from_split:
+    st.session_state["est_model_seen"] = spec_from_split
     st.session_state["est_model"] = spec_from_split
+st.session_state.setdefault("est_model", spec_from_split)
 
 # --- inputs --------------------------------------------------------------------------------------------
 with st.sidebar:
@@ -186,11 +189,14 @@ with st.sidebar:
         dropout = st.number_input("LoRA dropout", min_value=0.0, max_value=0.9, value=0.0, step=0.05)
         all_linear = st.toggle("all-linear", value=False, help="Every linear module except the LM head.")
         names = list(arch.linear_names)
-        default_targets = [n for n in names if n in ("q_proj", "v_proj")] or names[:1]
-        chosen = names if all_linear else st.multiselect("Target modules", names, default=default_targets)
+        chosen = (
+            names
+            if all_linear
+            else st.multiselect("Target modules", names, default=list(default_targets(arch)))
+        )
         targets = ("all-linear",) if all_linear else tuple(chosen)
     else:
-        rank, alpha, dropout, targets = 16, 32.0, 0.0, ("q_proj", "v_proj")
+        rank, alpha, dropout, targets = 16, 32.0, 0.0, default_targets(arch)
     double_quant = st.toggle("Double quantization", value=True) if method == "qlora" else True
     optimizer = st.selectbox("Optimizer", OPTIMIZERS, key="est_optimizer")
 
@@ -231,7 +237,7 @@ try:
         rank=int(rank),
         alpha=float(alpha),
         lora_dropout=float(dropout),
-        targets=targets or ("q_proj",),
+        targets=targets or default_targets(arch),
         optimizer=optimizer,
         micro_batch=int(micro_batch),
         grad_accum=int(grad_accum),

@@ -8,6 +8,7 @@ import pytest
 
 from core.estimate.architecture import (
     EstimateError,
+    default_targets,
     inspect_architecture,
     load_architecture,
     load_model_config,
@@ -97,3 +98,9 @@ def test_bad_targets_rank_and_length():
         estimate_memory(arch, TrainingPlan(seq_len=4096))
     with pytest.raises(EstimateError, match="Unknown optimizer"):
         TrainingPlan(optimizer="adafactor")
+
+
+def test_default_targets_follow_peft_and_exist():
+    assert default_targets(load_architecture("Llama-2-7B")) == ("q_proj", "v_proj")
+    assert default_targets(load_architecture("phi-2")) == ("q_proj", "v_proj", "fc1", "fc2")
+    assert default_targets(load_architecture("Phi-3-mini")) == ("qkv_proj",)

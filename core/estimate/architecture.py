@@ -295,6 +295,19 @@ def resolve_targets(
     return tuple(linear for linear in arch.layer_linears if linear.name in chosen)
 
 
+def default_targets(arch: Architecture) -> tuple[str, ...]:
+    """What peft targets when none are given (its per-model_type table), else q_proj and v_proj when the
+    model has them, else its first linear module (Phi-3's fused qkv_proj)."""
+    from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as PEFT_DEFAULTS
+
+    names = arch.linear_names
+    chosen = [name for name in PEFT_DEFAULTS.get(arch.model_type) or () if name in names]
+    if not chosen:
+        chosen = [name for name in ("q_proj", "v_proj") if name in names]
+        chosen = chosen or [name for name in names if "qkv" in name] or [names[0]]
+    return tuple(chosen)
+
+
 def lora_params(arch: Architecture, targets: tuple[LinearShape, ...], rank: int) -> int:
     """Adapter parameters: A is r x in and B is out x r for every target in every layer (Hu et al. 2021)."""
     return arch.layers * sum(rank * (t.in_features + t.out_features) for t in targets)

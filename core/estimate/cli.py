@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from core.estimate.architecture import EstimateError, load_architecture
+from core.estimate.architecture import Architecture, EstimateError, default_targets, load_architecture
 from core.estimate.fit import cheapest_fit, largest_micro_batch, largest_seq_len, verdict
 from core.estimate.hardware import GIB, custom_gpu
 from core.estimate.memory import MemoryEstimate, estimate_memory
@@ -53,9 +53,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _plan(args: argparse.Namespace, max_positions: int | None) -> TrainingPlan:
-    seq_len = args.seq_len if args.seq_len is not None else min(2048, max_positions or 2048)
-    targets = tuple(name.strip() for name in args.targets.split(",") if name.strip())
+def _plan(args: argparse.Namespace, arch: Architecture) -> TrainingPlan:
+    seq_len = args.seq_len if args.seq_len is not None else min(2048, arch.max_positions or 2048)
+    if args.targets is None:
+        targets = default_targets(arch)
+    else:
+        targets = tuple(name.strip() for name in args.targets.split(",") if name.strip())
     return TrainingPlan(
         method=args.method,
         dtype=args.dtype,
@@ -152,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
         if args.gpu_memory_gb is not None and args.gpu_memory_gb <= 0:
             raise EstimateError(f"--gpu-memory-gb must be positive (got {args.gpu_memory_gb}).")
         arch = load_architecture(args.model)
-        estimate = estimate_memory(arch, _plan(args, arch.max_positions))
+        estimate = estimate_memory(arch, _plan(args, arch))
         result = report(estimate, args.gpu_memory_gb)
     except EstimateError as error:
         print(f"error: {error}", file=sys.stderr)
