@@ -26,20 +26,18 @@ CLOSERS = "\"'”’»)]"  # may stand between the terminal and the whitespace: 
 CJK_TERMINALS = "。！？"  # end a sentence with no whitespace after them
 
 
-def _classify(codes: np.ndarray, predicate) -> np.ndarray:
-    """[len(codes)] predicate(chr(code)) for every code point, evaluated once per distinct code point."""
-    if codes.size == 0:
-        return np.zeros(0, dtype=bool)
-    present = np.flatnonzero(np.bincount(codes))  # distinct code points, without sorting the text
-    table = np.zeros(int(present[-1]) + 1, dtype=bool)
-    table[present] = np.fromiter(
-        (predicate(chr(c)) for c in present.tolist()), dtype=bool, count=present.size
-    )
-    return table[codes]
+def _classifier(codes: np.ndarray):
+    """classify(predicate) -> [len(codes)] bool, evaluating predicate once per distinct code point."""
+    present = np.flatnonzero(np.bincount(codes)) if codes.size else np.zeros(0, np.int64)
+    size = int(present[-1]) + 1 if present.size else 1
+    characters = [chr(c) for c in present.tolist()]
 
+    def classify(predicate) -> np.ndarray:
+        table = np.zeros(size, dtype=bool)
+        table[present] = np.fromiter(map(predicate, characters), dtype=bool, count=present.size)
+        return table[codes]
 
-def _member(codes: np.ndarray, characters: str) -> np.ndarray:
-    return _classify(codes, characters.__contains__)
+    return classify
 
 
 def compute_cut_levels(corpus: TokenizedCorpus) -> np.ndarray:
@@ -47,14 +45,15 @@ def compute_cut_levels(corpus: TokenizedCorpus) -> np.ndarray:
     length = len(text)
     n = corpus.num_tokens
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)  # [length] one code point per char
-    is_word = _classify(codes, lambda ch: ch.isalnum() or ch == "_")
-    is_space = _classify(codes, str.isspace)
+    classify = _classifier(codes)
+    is_word = classify(lambda ch: ch.isalnum() or ch == "_")
+    is_space = classify(str.isspace)
     # eff_terminal[i]: char i ends a sentence if whitespace follows (terminal, or closers right after one).
-    terminal, closer = _member(codes, TERMINALS), _member(codes, CLOSERS)
-    eff_terminal = terminal.copy()
+    terminal, closer = classify(TERMINALS.__contains__), classify(CLOSERS.__contains__)
+    eff_terminal = terminal
     for _ in range(3):  # up to three closers in a row
         eff_terminal[1:] |= closer[1:] & eff_terminal[:-1]
-    cjk_terminal = _member(codes, CJK_TERMINALS)
+    cjk_terminal = classify(CJK_TERMINALS.__contains__)
 
     # The cut before token i sits at that token's first character (the end of the text for i == n).
     c = np.empty(n + 1, dtype=np.int64)
@@ -64,27 +63,24 @@ def compute_cut_levels(corpus: TokenizedCorpus) -> np.ndarray:
     mid_word = pad[c] & pad[c + 1]  # chars c-1 and c are both word characters
     levels = np.where(mid_word, WORD_CUT, WORD).astype(np.int8)
 
-    # last_solid[k]: index of the last non-space char before position k (-1 if none): shape [length + 1].
-    indices = np.where(~is_space, np.arange(length), -1)
-    last_solid = np.concatenate([[-1], np.maximum.accumulate(indices)]) if length else np.array([-1])
-    before = last_solid[c]  # the last non-space char before each cut
+    # Only the cut positions need the neighbouring non-space characters: binary search, not full scans.
+    solid = np.flatnonzero(~is_space)  # [s] positions of non-space characters
+    k = np.searchsorted(solid, c, side="left")  # first solid char at or after each cut
+    before = np.where(k > 0, solid[np.maximum(k - 1, 0)], -1)  # last non-space char before the cut
+    run_end = np.where(k < solid.size, solid[np.minimum(k, max(solid.size - 1, 0))], length)
     space_before = np.concatenate([[False], is_space])[c]  # char c-1 is whitespace
     space_at = np.concatenate([is_space, [True]])[c]  # char c is whitespace (or the end)
     in_gap = space_before | space_at  # the cut touches a whitespace run
-    solid = before >= 0
-    after_terminal = solid & np.where(solid, eff_terminal[np.maximum(before, 0)], False)
-    sentence = after_terminal & in_gap & ((before == c - 1) & space_at | space_before)
+    solid_before = before >= 0
+    after_terminal = solid_before & eff_terminal[np.maximum(before, 0)]
+    sentence = after_terminal & in_gap & (((before == c - 1) & space_at) | space_before)
     sentence |= np.concatenate([[False], cjk_terminal])[c]
     levels[sentence] = SENTENCE
 
-    # Paragraph: the whitespace run around the cut holds two or more newlines.
-    newlines = np.concatenate([[0], np.cumsum(codes == 10)])  # [length + 1]
-    next_solid_idx = np.where(~is_space, np.arange(length), length)
-    next_solid = np.concatenate([np.minimum.accumulate(next_solid_idx[::-1])[::-1], [length]])  # [length + 1]
-    run_start = before + 1
-    run_end = next_solid[c]
-    paragraph = in_gap & (newlines[run_end] - newlines[run_start] >= 2)
-    levels[paragraph] = PARAGRAPH
+    # Paragraph: the whitespace run around the cut, (before, run_end), holds two or more newlines.
+    newlines = np.flatnonzero(codes == 10)
+    count = np.searchsorted(newlines, run_end) - np.searchsorted(newlines, before + 1)
+    levels[in_gap & (count >= 2)] = PARAGRAPH
     levels[corpus.doc_token_starts] = PARAGRAPH  # document edges (includes i == n)
     return levels
 

@@ -120,9 +120,14 @@ def split_params() -> SplitParams:
 def summarize_split(corpus_: TokenizedCorpus, params: SplitParams) -> dict[str, Any]:
     """Every strategy's statistics at the current window, for the Estimate and Guide pages."""
     per_strategy = {}
+    memo = corpus_._cache.setdefault("strategy_statistics", {})  # a slider move recomputes only what changed
     for name in STRATEGY_NAMES:
         variant = SplitParams(**{**params.__dict__, "strategy": name})
-        per_strategy[name] = split_statistics(split(corpus_, variant))
+        if variant not in memo:
+            if len(memo) > 64:
+                memo.clear()
+            memo[variant] = split_statistics(split(corpus_, variant))
+        per_strategy[name] = memo[variant]
     return {
         "model": model_spec(),
         "window": params.window,
