@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from core.byte_offsets import byte_lengths, offsets_from_ids
 from core.documents import Document
 
 DOC_SEPARATOR = "\n\n"  # between documents in `TokenizedCorpus.text`; no token covers it
@@ -141,10 +142,20 @@ def cut_points(text: str, piece_chars: int = PIECE_CHARS) -> list[int]:
     return cuts
 
 
-def _encode_pieces(backend: Any, text: str, cuts: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+def _encode_pieces(
+    backend: Any, text: str, cuts: Sequence[int], lengths: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Encode text[cuts[0]:cuts[-1]] as a batch of pieces. With `lengths` (byte-level BPE), ids only are asked
+    for and the offsets are derived from them (see core.byte_offsets), which is faster."""
     pieces = [text[a:b] for a, b in itertools.pairwise(cuts)]
-    encodings = backend.encode_batch(pieces, add_special_tokens=False)
     flatten = itertools.chain.from_iterable
+    if lengths is not None:
+        encodings = backend.encode_batch_fast(pieces, add_special_tokens=False)
+        ids = np.fromiter(flatten(e.ids for e in encodings), dtype=np.int32)
+        offsets = offsets_from_ids(text[cuts[0] : cuts[-1]], ids, lengths)
+        if offsets is not None:
+            return ids, offsets + np.int32(cuts[0])
+    encodings = backend.encode_batch(pieces, add_special_tokens=False)
     ids = np.fromiter(flatten(e.ids for e in encodings), dtype=np.int32)
     offsets = np.fromiter(flatten(flatten(e.offsets for e in encodings)), dtype=np.int32).reshape(-1, 2)
     shifts = np.repeat(np.asarray(cuts[:-1], dtype=np.int32), [len(e.ids) for e in encodings])
@@ -159,13 +170,12 @@ def _encode_whole(backend: Any, text: str) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def pieces_are_exact(backend: Any, probe: str) -> bool:
-    """Whether cutting at line starts leaves this tokenizer's ids unchanged (checked on `probe`)."""
+def pieces_are_exact(backend: Any, probe: str, lengths: np.ndarray | None = None) -> bool:
+    """Whether cutting at line starts (and deriving offsets from `lengths`, if given) leaves this
+    tokenizer's ids and offsets unchanged, checked on `probe`."""
     cuts = cut_points(probe, piece_chars=256)
-    if len(cuts) <= 2:
-        return True
     whole_ids, whole_offsets = _encode_whole(backend, probe)
-    ids, offsets = _encode_pieces(backend, probe, cuts)
+    ids, offsets = _encode_pieces(backend, probe, cuts, lengths)
     return np.array_equal(ids, whole_ids) and np.array_equal(offsets, whole_offsets)
 
 
@@ -178,19 +188,35 @@ _PROBE = (
 PIECES_PER_BATCH = 256  # about 1 MB of text per encode_batch call: bounds the Encoding objects alive at once
 
 
+_METHODS: weakref.WeakKeyDictionary[Any, tuple[bool, np.ndarray | None]] = weakref.WeakKeyDictionary()
+
+
+def _method(backend: Any) -> tuple[bool, np.ndarray | None]:
+    """(pieces are safe, byte lengths for derived offsets or None), checked once per tokenizer on the probe."""
+    if backend not in _METHODS:
+        safe = pieces_are_exact(backend, _PROBE)
+        lengths = byte_lengths(backend) if safe else None
+        if lengths is not None and not pieces_are_exact(backend, _PROBE, lengths):
+            lengths = None
+        _METHODS[backend] = (safe, lengths)
+    return _METHODS[backend]
+
+
 def encode_parallel(
     tokenizer: Any, text: str, progress: Callable[[float], None] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(ids [n], offsets [n, 2]) for `text`, without special tokens; identical to one `tokenizer(text)` call.
     `progress(fraction)` is called after each batch of pieces (a 100 MB corpus takes a while)."""
     backend = _plain_backend(tokenizer)
-    if len(text) <= 2 * PIECE_CHARS or not pieces_are_exact(backend, _PROBE + text[:20_000]):
+    safe, lengths = _method(backend)
+    # The document's own opening is checked too: its text may hold what the probe does not.
+    if len(text) <= 2 * PIECE_CHARS or not safe or not pieces_are_exact(backend, text[:8_000], lengths):
         return _encode_whole(backend, text)
     cuts = cut_points(text)
     ids_parts, offset_parts = [], []
     for first in range(0, len(cuts) - 1, PIECES_PER_BATCH):
         batch = cuts[first : first + PIECES_PER_BATCH + 1]
-        ids, offsets = _encode_pieces(backend, text, batch)
+        ids, offsets = _encode_pieces(backend, text, batch, lengths)
         ids_parts.append(ids)
         offset_parts.append(offsets)
         if progress:

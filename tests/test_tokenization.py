@@ -29,16 +29,29 @@ def test_cut_points_fall_after_a_newline_before_text():
         assert text[cut - 1] == "\n" and not text[cut - 2].isspace() and not text[cut].isspace()
 
 
-def test_the_parallel_path_is_taken_for_the_default_tokenizer(tokenizer):
-    from core.tokenization import _PROBE, _plain_backend, pieces_are_exact
+def test_the_fast_paths_are_taken_for_the_default_tokenizer(tokenizer):
+    from core.tokenization import _method, _plain_backend
 
-    assert pieces_are_exact(_plain_backend(tokenizer), _PROBE)
+    safe, lengths = _method(_plain_backend(tokenizer))
+    assert safe  # pieces encoded in parallel
+    assert lengths is not None  # offsets derived from byte lengths (byte-level BPE)
+
+
+def test_tokenizers_that_are_not_byte_level_keep_their_own_offsets():
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    from core.byte_offsets import byte_lengths
+
+    word_level = Tokenizer(models.WordLevel({"a": 0, "[UNK]": 1}, unk_token="[UNK]"))
+    word_level.pre_tokenizer = pre_tokenizers.Whitespace()
+    assert byte_lengths(word_level) is None
 
 
 def test_parallel_equals_single_call_on_mixed_text(tokenizer):
     text = (
-        "Café — “quoted” text, emoji 🙂, numbers 12345.\n\n\tTabs\n  spaces  \nZeile mit Ümlauten.\n" * 2000
-    )
+        "Café — “quoted” text, emoji 🙂👩‍👩‍👧, numbers 12345.\n\n\tTabs\n  spaces  \nZeile mit Ümlauten.\n"
+        "中文句子。日本語のテキスト。\nA literal special token <|im_end|> inside the text.\n"
+    ) * 1500
     ids, offsets = encode_parallel(tokenizer, text)
     single_ids, single_offsets = _single_call(tokenizer, text)
     assert np.array_equal(ids, single_ids)
