@@ -13,7 +13,7 @@ import streamlit as st
 
 from core.models import ModelLoadError, display_name
 from core.training.config import ATTENTION_PROJECTIONS, SCHEDULES, ConfigError, TrainConfig, field_docs
-from core.training.data import build_training_data
+from core.training.data import build_training_data, hold_out_cut
 from core.training.device import qlora_unavailable_reason, resolve_device
 from core.training.distributed import FSDP_CONFIG, launch_commands
 from core.training.evaluation import evaluate_run, read_evaluation
@@ -38,15 +38,15 @@ POLL_SECONDS = 1.0
 HELP = field_docs()
 DEFAULTS = TrainConfig()  # the form starts from the same defaults as `python -m core train --new`
 STATE_ICONS = {
-    "created": "⚪",
-    "queued": "⏳",
-    "running": "🟢",
-    "completed": "✅",
-    "stopped": "⏹️",
-    "failed": "❌",
+    "created": ":material/radio_button_unchecked:",
+    "queued": ":material/hourglass_top:",
+    "running": ":material/play_circle:",
+    "completed": ":material/check_circle:",
+    "stopped": ":material/stop_circle:",
+    "failed": ":material/error:",
 }
 
-st.title("📉 Train")
+st.title("Train")
 st.caption(
     "A LoRA adapter trained on the examples of the Split page, in a background process: the chart follows it "
     "live; stop, resume, compare strategies, evaluate, try and export."
@@ -216,7 +216,7 @@ def settings_form(device: str) -> TrainConfig | None:
             eval_steps=int(eval_steps),
         )
     except ConfigError as error:
-        st.error(str(error), icon="⚙️")
+        st.error(str(error), icon=":material/tune:")
         return None
 
 
@@ -229,7 +229,7 @@ def new_run_section() -> None:
     try:
         summary = plan(json.dumps(config.to_dict()), state.documents_key(docs), docs)
     except (ValueError, ModelLoadError) as error:
-        st.error(str(error), icon="📄")
+        st.error(str(error), icon=":material/description:")
         return
     run_device = device if config.device == "auto" else config.device
     seconds, source = expected_seconds(
@@ -240,7 +240,7 @@ def new_run_section() -> None:
         f"**{summary['steps']:,} steps** ({summary['steps_per_epoch']:,} per epoch) over {stats['examples']:,} "
         f"examples · {stats['train_tokens']:,} training tokens · {stats['eval_tokens']:,} held-out tokens · "
         f"expected **{describe_duration(seconds)}** on {run_device} ({source}).",
-        icon="⏱️",
+        icon=":material/timer:",
     )
     left, right = st.columns(2)
     start = left.button("Start training", type="primary", key="start_training")
@@ -251,7 +251,7 @@ def new_run_section() -> None:
             if start:
                 launch(run)
         except LaunchError as error:
-            st.error(str(error), icon="🚦")
+            st.error(str(error), icon=":material/block:")
             return
         st.query_params["run"] = run.id
         st.rerun()
@@ -327,14 +327,14 @@ def run_controls(run: RunDir, status: dict[str, Any]) -> None:
             try:
                 resume(run)
             except LaunchError as error:
-                st.error(str(error), icon="🚦")
+                st.error(str(error), icon=":material/block:")
             else:
                 st.rerun()
     if current == "created" and st.button("Start", key=f"launch_{run.id}", type="primary"):
         try:
             launch(run)
         except LaunchError as error:
-            st.error(str(error), icon="🚦")
+            st.error(str(error), icon=":material/block:")
         else:
             st.rerun()
     with st.expander("Run it on several GPUs"):
@@ -423,7 +423,7 @@ def try_it_tab(run: RunDir, stamp: float) -> None:
 
     config = run.config()
     first = run.documents(config.documents[:1])[0].text if config.documents else ""
-    cut = int(len(first) * (1 - config.eval_share))
+    cut = hold_out_cut(first, config.eval_share)  # start with the held-out text: unseen in training
     default = " ".join(first[cut:].split()[:12]) or "The"
     prompt = st.text_area("Prompt", value=default, height=80, key=f"prompt_{run.id}")
     tokens = st.slider("New tokens", 8, 256, 60, key=f"new_tokens_{run.id}")
@@ -474,7 +474,7 @@ with st.expander("New run", expanded=not runs):
     try:
         new_run_section()
     except ModelLoadError as error:
-        st.error(str(error), icon="🧩")
+        st.error(str(error), icon=":material/error:")
 
 if not runs:
     st.info(
@@ -489,7 +489,7 @@ chosen = st.selectbox(
     "Run",
     ids,
     index=ids.index(wanted) if wanted in ids else 0,
-    format_func=lambda i: f"{STATE_ICONS.get(next(s['state'] for s in summaries if s['run'] == i), '')} {i}",
+    format_func=lambda i: f"{i} · {next(s['state'] for s in summaries if s['run'] == i)}",
     key="run_choice",
 )
 if st.query_params.get("run") != chosen:

@@ -47,17 +47,19 @@ def loss_figure(records: Sequence[dict[str, Any]], log_scale: bool = False, weig
     figure.add_scatter(
         x=lr_steps, y=rates, name="learning rate", yaxis="y2", line={"color": LR, "width": 1, "dash": "dot"}
     )
+    few = len(steps) < 12  # whole-number ticks while there are only a few steps
     figure.update_layout(
         height=360,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis={"title": "step"},
+        xaxis={"title": "step", "dtick": 1 if few else None},
         yaxis={"title": "loss (nats per token)", "type": "log" if log_scale else "linear"},
         yaxis2={
             "title": "learning rate",
+            "tickformat": ".1e",
+            "rangemode": "tozero",
             "overlaying": "y",
             "side": "right",
             "showgrid": False,
-            "exponentformat": "e",
         },
         legend={"orientation": "h", "y": 1.12},
         hovermode="x unified",
