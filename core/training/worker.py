@@ -242,7 +242,13 @@ def resume_point(run: RunDir, resume: bool) -> ResumePoint:
 
 
 def training_arguments(
-    config: TrainConfig, run: RunDir, device: str, dtype: str, data: TrainingData, world_size: int
+    config: TrainConfig,
+    run: RunDir,
+    device: str,
+    dtype: str,
+    data: TrainingData,
+    world_size: int,
+    resuming: bool,
 ) -> Any:
     from transformers import TrainingArguments
 
@@ -263,6 +269,8 @@ def training_arguments(
         logging_steps=config.logging_steps,
         logging_first_step=True,
         eval_strategy="steps" if has_eval else "no",
+        eval_on_start=has_eval
+        and not resuming,  # the base model's eval loss at step 0: where the curve starts
         eval_steps=(config.eval_steps or total) if has_eval else None,
         save_strategy="steps" if config.save_steps else "no",
         save_steps=config.save_steps or 500,
@@ -322,7 +330,7 @@ def setup(config: TrainConfig, run: RunDir, stop: StopSignal, resume: bool) -> S
     stopper = StopCallback(stop, run, is_main)
     trainer = Trainer(
         model=model,
-        args=training_arguments(config, run, device, dtype, data, world_size),
+        args=training_arguments(config, run, device, dtype, data, world_size, start.checkpoint is not None),
         train_dataset=data.train_rows,
         eval_dataset=data.eval_rows or None,
         data_collator=Collator(pad_id_of(tokenizer)),
