@@ -4,7 +4,6 @@ tried and exported. Runs live on disk (the runs root), so the page re-attaches a
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -258,6 +257,23 @@ def new_run_section() -> None:
 
 
 # --- one run: live status, chart and controls -------------------------------------------------------------
+def clock(seconds: float) -> str:
+    """h:mm:ss, or m:ss under an hour."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def log_tail(path: Path, size: int = 4000) -> str:
+    """The last `size` bytes of train.log (the file can grow to megabytes on a long run)."""
+    try:
+        with open(path, "rb") as log:
+            log.seek(max(0, path.stat().st_size - size))
+            return log.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
 def progress_line(status: dict[str, Any], last: dict[str, Any] | None) -> tuple[float, str]:
     max_steps = status.get("max_steps") or (last or {}).get("max_steps") or 0
     step = (last or {}).get("step", 0)
@@ -265,7 +281,7 @@ def progress_line(status: dict[str, Any], last: dict[str, Any] | None) -> tuple[
     parts = [f"step {step:,} / {max_steps:,}" if max_steps else "preparing"]
     if last:
         if last.get("eta") is not None and status.get("state") in ACTIVE_STATES:
-            parts.append(f"ETA {time.strftime('%M:%S', time.gmtime(last['eta']))}")
+            parts.append(f"ETA {clock(last['eta'])}")
         if last.get("tokens_per_second"):
             parts.append(f"{last['tokens_per_second']:,.0f} tokens/s")
         if last.get("peak_memory_mb"):
@@ -314,8 +330,7 @@ def live_panel(run_id: str, was_active: bool) -> None:
             help="Ends after this step, saves the adapter",
         )
     with st.expander("train.log (last lines)"):
-        log = run.log_path.read_text(errors="replace")[-4000:] if run.log_path.exists() else ""
-        st.code(log or "(empty)", language=None)
+        st.code(log_tail(run.log_path) or "(empty)", language=None)
 
 
 def run_controls(run: RunDir, status: dict[str, Any]) -> None:
