@@ -4,9 +4,10 @@ from pathlib import Path
 
 import streamlit as st
 
-st.set_page_config(page_title="ChunkTune", page_icon=":material/content_cut:", layout="wide")
-
 HERE = Path(__file__).parent
+# A local favicon: a Material icon here would be fetched from a font CDN, and this app runs offline.
+st.set_page_config(page_title="ChunkTune", page_icon=str(HERE / "ui" / "icon.png"), layout="wide")
+
 PAGES = [
     ("pages/1_Split.py", "Split", ":material/content_cut:", "split"),
     ("pages/2_Estimate.py", "Estimate", ":material/calculate:", "estimate"),
