@@ -8,17 +8,17 @@ local Hub cache works too; nothing is downloaded.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import importlib.util
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from core.locking import exclusive_lock
 
 DEFAULT_MODEL = "default"
 DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
@@ -66,18 +66,6 @@ def _gguf_folder() -> Path:
     return folder
 
 
-@contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    """One conversion at a time across processes (the app and a training run may both ask)."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def is_converted(folder: Path) -> bool:
     return (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
 
@@ -88,7 +76,7 @@ def prepare_default_model(progress: Progress | None = None) -> Path:
     if is_converted(target):
         return target
     say = progress or (lambda message: None)
-    with _exclusive(target.parent / f".{DEFAULT_MODEL_NAME}.lock"):
+    with exclusive_lock(target.parent / f".{DEFAULT_MODEL_NAME}.lock"):
         if is_converted(target):  # another process finished while we waited
             return target
         from transformers import AutoModelForCausalLM, AutoTokenizer

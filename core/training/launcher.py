@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from core.documents import Document
-from core.models import _exclusive as exclusive  # the flock context manager the model cache uses
+from core.locking import exclusive_lock as exclusive
 from core.training.config import ConfigError, TrainConfig
 from core.training.device import device_holder, qlora_unavailable_reason, resolve_device
 from core.training.rundir import ACTIVE_STATES, RunDir
