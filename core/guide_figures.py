@@ -119,3 +119,34 @@ def guide_figures(corpus: TokenizedCorpus, params: SplitParams, context: int, mo
         ),
     }
     return GuideFigures(by_heading=lines)
+
+
+def memory_paragraph(spec: str, window: int, model: str) -> str:
+    """GPU memory for full fine-tuning, LoRA and QLoRA of the user's model at the user's window, from the
+    same estimator as the Estimate page (one sequence per step, no gradient checkpointing)."""
+    from core.estimate.architecture import load_architecture
+    from core.estimate.memory import estimate_memory
+    from core.estimate.plan import TrainingPlan
+
+    architecture = load_architecture(spec)
+    gib = 2**30
+    totals = {}
+    for label, method, dtype in (
+        ("full fp32", "full", "fp32"),
+        ("LoRA bf16", "lora", "bf16"),
+        ("QLoRA", "qlora", "bf16"),
+    ):
+        estimate = estimate_memory(architecture, TrainingPlan(method=method, dtype=dtype, seq_len=window))
+        totals[label] = estimate.reserved_bytes / gib
+    text = (
+        f"For {model} at W = {window:,}, one sequence per step, AdamW: "
+        + ", ".join(f"{label} **{value:.1f} GiB**" for label, value in totals.items())
+        + " on the GPU (what nvidia-smi would show)."
+    )
+    if totals["QLoRA"] >= totals["LoRA bf16"]:
+        text += (
+            " QLoRA does not save memory here: on a small model the 4-bit weights save little, peft's k-bit "
+            "preparation keeps embeddings, norms and the output layer in fp32, and the activations and logits, "
+            "which QLoRA does not shrink, dominate."
+        )
+    return text

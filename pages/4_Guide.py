@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.documents import sample_document
-from core.guide_figures import GuideFigures, guide_figures, sections
+from core.guide_figures import GuideFigures, guide_figures, memory_paragraph, sections
 from core.models import ModelLoadError, display_name
 from core.strategies import SplitError
 from ui import state
@@ -25,6 +25,15 @@ except (ModelLoadError, SplitError) as error:
     st.warning(f"Live figures are unavailable: {error}")
     figures = None
 
+
+@st.cache_data(show_spinner="Estimating memory…")
+def cached_memory_paragraph(spec: str, window: int, model: str) -> str | None:
+    try:
+        return memory_paragraph(spec, window, model)
+    except Exception as error:  # the estimator explains unknown architectures; the guide just goes without
+        return f"No memory estimate for this model: {error}"
+
+
 LINKS = {
     "Truncation": ("pages/1_Split.py", "See it on the Split page"),
     "Sliding window": ("pages/1_Split.py", "See it on the Split page"),
@@ -40,6 +49,9 @@ for heading, body in sections(guide):
     st.markdown(body)
     if figures and heading in figures.by_heading:
         st.info(figures.by_heading[heading], icon=":material/insights:")
+    if figures and heading == "Memory: why training runs out":
+        spec = state.model_spec()
+        st.info(cached_memory_paragraph(spec, params.window, display_name(spec)), icon=":material/memory:")
     if heading == "The hackathon story" and st.button(
         "Open the hackathon preset on the Estimate page", type="primary", key="hackathon"
     ):

@@ -50,5 +50,6 @@ def test_guide_page_renders_with_live_figures_and_the_hackathon_button():
     assert not at.exception, at.exception
     boxes = [info.value for info in at.info]
     assert any("tokens" in box and "characters per token" in box for box in boxes)
+    assert any("LoRA bf16" in box and "GiB" in box for box in boxes)  # memory from the estimator
     assert any(button.label.startswith("Open the hackathon preset") for button in at.button)
     assert any("stride" in m.value.lower() for m in at.markdown)
