@@ -8,7 +8,6 @@ with `datasets.load_dataset("json" | "parquet", data_files=...)`.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from core.atomic_files import replaced_on_success
 from core.strategies import SplitResult
 
 EXPORT_FORMATS = ("jsonl", "parquet")
@@ -48,23 +48,12 @@ def build_examples(result: SplitResult, tokenizer: Any | None = None) -> list[di
     return list(iter_examples(result, tokenizer))
 
 
-def _atomic_target(path: Path) -> tuple[int, Path]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    return handle, Path(temporary)
-
-
 def write_jsonl(result: SplitResult, path: str | Path, tokenizer: Any | None = None) -> Path:
     """Write every example as one JSON line; the file appears whole or not at all."""
     path = Path(path)
-    handle, temporary = _atomic_target(path)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            for record in iter_examples(result, tokenizer):
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    with replaced_on_success(path) as temporary, open(temporary, "w", encoding="utf-8") as out:
+        for record in iter_examples(result, tokenizer):
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
     return path
 
 
@@ -73,14 +62,8 @@ def write_parquet(result: SplitResult, path: str | Path, tokenizer: Any | None =
     import pyarrow.parquet as pq
 
     path = Path(path)
-    handle, temporary = _atomic_target(path)
-    os.close(handle)
-    try:
-        table = pa.Table.from_pylist(build_examples(result, tokenizer))
-        pq.write_table(table, temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    with replaced_on_success(path) as temporary:
+        pq.write_table(pa.Table.from_pylist(build_examples(result, tokenizer)), temporary)
     return path
 
 

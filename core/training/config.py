@@ -10,13 +10,12 @@ import ast
 import inspect
 import itertools
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from core.atomic_files import write_json_atomic
 from core.models import DEFAULT_MODEL
 from core.strategies import STRATEGY_NAMES, SplitError, SplitParams
 
@@ -221,20 +220,6 @@ class TrainConfig:
     def with_(self, **changes: Any) -> TrainConfig:
         """A copy with some fields changed (validated again)."""
         return TrainConfig.from_dict({**self.to_dict(), **changes})
-
-
-def write_json_atomic(path: Path, data: Any) -> Path:
-    """Write JSON to a temporary file beside `path`, then os.replace it: readers see the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=2, ensure_ascii=False)
-            out.write("\n")
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
-    return path
 
 
 @lru_cache(maxsize=1)

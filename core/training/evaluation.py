@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from core.atomic_files import write_json_atomic
 from core.strategies import SplitResult
-from core.training.config import write_json_atomic
 from core.training.data import build_training_data, example_token_index
 from core.training.modeling import adapter_folder, load_trained
 from core.training.rundir import RunDir

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import zipfile
 from pathlib import Path
 
+from core.atomic_files import replaced_on_success
 from core.training.modeling import adapter_folder, load_trained
 from core.training.rundir import RunDir
 
@@ -54,24 +54,22 @@ def build_zip(run: RunDir, include_merged: bool = False) -> Path:
     merged = merged_folder(run) if include_merged else None
     run.export_dir.mkdir(parents=True, exist_ok=True)
     target = run.export_dir / f"{run.id}{'-merged' if include_merged else ''}.zip"
-    handle, temporary = tempfile.mkstemp(prefix=".zip-", dir=run.export_dir)
-    os.close(handle)
-    try:
-        # Stored, not deflated: safetensors weights barely compress and deflating them is slow.
-        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as archive:
-            for folder, name in ((adapter, "adapter"), (merged, "merged")):
-                if folder is None:
-                    continue
-                for path in sorted(folder.iterdir()):
-                    if path.is_file() and not path.name.startswith(".") and path.suffix != ".bin":
-                        archive.write(path, f"{name}/{path.name}")
-            archive.write(run.config_path, "config.json")
-            if run.metrics_path.exists():
-                archive.write(run.metrics_path, "metrics.jsonl")
-            if run.evaluation_path.exists():
-                archive.write(run.evaluation_path, "evaluation.json")
-            archive.writestr("README.txt", README.format(run_id=run.id, model=config.model))
-        os.replace(temporary, target)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+    # Stored, not deflated: safetensors weights barely compress and deflating them is slow. The zip closes
+    # before the rename (contexts exit in reverse order).
+    with (
+        replaced_on_success(target) as temporary,
+        zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as archive,
+    ):
+        for folder, name in ((adapter, "adapter"), (merged, "merged")):
+            if folder is None:
+                continue
+            for path in sorted(folder.iterdir()):
+                if path.is_file() and not path.name.startswith(".") and path.suffix != ".bin":
+                    archive.write(path, f"{name}/{path.name}")
+        archive.write(run.config_path, "config.json")
+        if run.metrics_path.exists():
+            archive.write(run.metrics_path, "metrics.jsonl")
+        if run.evaluation_path.exists():
+            archive.write(run.evaluation_path, "evaluation.json")
+        archive.writestr("README.txt", README.format(run_id=run.id, model=config.model))
     return target

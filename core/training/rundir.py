@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.atomic_files import write_json_atomic, write_text_atomic
 from core.documents import Document
-from core.training.config import TrainConfig, write_json_atomic
+from core.training.config import TrainConfig
 
 STATES = ("created", "queued", "running", "completed", "stopped", "failed")
 ACTIVE_STATES = ("queued", "running")
@@ -158,9 +159,7 @@ class RunDir:
         if not self.metrics_path.exists() and not records:
             return records
         text = "".join(json.dumps(r, allow_nan=True) + "\n" for r in records)
-        temporary = self.metrics_path.with_name(f".{self.metrics_path.name}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, self.metrics_path)
+        write_text_atomic(self.metrics_path, text)
         return records
 
     # -- stop flag and process id --------------------------------------------------------------------------
